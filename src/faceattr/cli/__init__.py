@@ -1,0 +1,1 @@
+"""Command-line interface: ``faceattr <command>``; each command is a thin module here."""
