@@ -61,7 +61,7 @@ def test_bbox_count_mismatch_is_reported(tmp_path: Path) -> None:
 
 def test_bbox_bad_size(tmp_path: Path) -> None:
     text = BBOX_OFFICIAL.replace("202599", "3").replace("91 126", "0 126")
-    with pytest.raises(AnnotationError, match="000003.jpg: box width/height must be > 0"):
+    with pytest.raises(AnnotationError, match=r"000003\.jpg: box width/height must be > 0"):
         celeba.read_bboxes(_write(tmp_path / "b.txt", text))
 
 

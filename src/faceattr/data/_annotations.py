@@ -62,7 +62,8 @@ def read_table(path: str | Path, *, dtype: type = np.float32,
             try:
                 count = int(text)
             except ValueError:
-                raise AnnotationError(path, number, f"expected the row count, got {text[:60]!r}")
+                raise AnnotationError(
+                    path, number, f"expected the row count, got {text[:60]!r}") from None
         number, header = next(lines)
     except StopIteration:
         raise AnnotationError(path, None, "file ends before its header") from None

@@ -111,7 +111,7 @@ class DecodedCache:
         tmp_meta = meta_file.with_suffix(f".json.tmp{os.getpid()}")
         tmp_meta.write_text(json.dumps(meta))
         os.replace(tmp_meta, meta_file)
-        for i, error in errors.items():
+        for error in errors.values():
             log.warning("skipping undecodable image %s", error)
         return cls._open(data_file, meta_file, len(paths), size)
 

@@ -11,6 +11,7 @@ by their actual range (16-bit: divided by 257, i.e. full 0..65535 range maps to 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from pathlib import Path
@@ -79,6 +80,8 @@ def load_rgb(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Imag
                 raise ImageDecodeError(name, "not a recognised image format") from err
             except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
                 raise ImageDecodeError(name, f"rejected as a decompression bomb: {err}") from err
+            except (OSError, SyntaxError, ValueError) as err:
+                raise ImageDecodeError(name, f"truncated or corrupt image header: {err}") from err
             _check_size(image.width, image.height, name, max_pixels)
             try:
                 image.load()
@@ -103,10 +106,8 @@ def to_rgb(image: Image.Image | np.ndarray, *, name: str | None = None) -> Image
         image = _array_to_pil(image, name)
     if not isinstance(image, Image.Image):
         raise ImageDecodeError(name, f"expected a PIL image or numpy array, got {type(image)!r}")
-    try:
+    with contextlib.suppress(Exception):  # a broken EXIF block must not lose the picture
         image = ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block must not lose the picture
-        pass
     mode = image.mode
     if mode == "RGB":
         return image

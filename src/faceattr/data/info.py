@@ -41,7 +41,7 @@ def _describe_celeba(root: Path) -> dict[str, Any]:
         "root": str(root),
         "images": len(index.files),
         "partitions": partitions,
-        "identities": int(len(np.unique(index.identity[index.identity >= 0]))),
+        "identities": len(np.unique(index.identity[index.identity >= 0])),
         "landmarks": {name: int(with_landmarks[index.partition == code].sum())
                       for name, code in celeba.SPLITS.items()},
         "bboxes": int((~np.isnan(index.bboxes).any(axis=1)).sum()),

@@ -48,9 +48,17 @@ def _apply_affine(sample: Sample, affine: np.ndarray) -> None:
     sample["matrix"] = (full @ base)[:2]
     points = sample.get("landmarks")
     if points is not None:
-        points = np.asarray(points, dtype=np.float64)
-        moved = points @ affine[:, :2].T + affine[:, 2]
-        sample["landmarks"] = moved.astype(np.float32)
+        moved = _numpy(points).astype(np.float64) @ affine[:, :2].T + affine[:, 2]
+        sample["landmarks"] = _like(moved.astype(np.float32), points)
+
+
+def _numpy(points: Any) -> np.ndarray:
+    return points.detach().cpu().numpy() if isinstance(points, torch.Tensor) else np.asarray(points)
+
+
+def _like(array: np.ndarray, reference: Any) -> Any:
+    """Return ``array`` as a tensor if ``reference`` is one (transforms keep the input type)."""
+    return torch.from_numpy(array) if isinstance(reference, torch.Tensor) else array
 
 
 def invert_points(points: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -106,8 +114,8 @@ class CenterCrop:
         width, height = image_size(sample["image"])
         if width < self.size or height < self.size:
             raise ValueError(f"cannot centre-crop {self.size} from a {width}x{height} image")
-        top = int(round((height - self.size) / 2.0))
-        left = int(round((width - self.size) / 2.0))
+        top = round((height - self.size) / 2.0)
+        left = round((width - self.size) / 2.0)
         sample = dict(sample)
         sample["image"] = TF.crop(sample["image"], top, left, self.size, self.size)
         _apply_affine(sample, np.array([[1.0, 0, -left], [0, 1.0, -top]]))
@@ -130,10 +138,10 @@ class HorizontalFlip:
         _apply_affine(sample, np.array([[-1.0, 0, width - 1.0], [0, 1.0, 0]]))
         points = sample.get("landmarks")
         if points is not None:
-            points = points.copy()
+            swapped = _numpy(points).astype(np.float32, copy=True)
             for a, b in self.pairs:
-                points[[a, b]] = points[[b, a]]
-            sample["landmarks"] = points
+                swapped[[a, b]] = swapped[[b, a]]
+            sample["landmarks"] = _like(swapped, points)
         sample["flipped"] = not sample.get("flipped", False)
         return sample
 
