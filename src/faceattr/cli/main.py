@@ -8,11 +8,11 @@ import sys
 from collections.abc import Sequence
 
 from faceattr import __version__
-from faceattr.cli import data_cmd, pending
+from faceattr.cli import data_cmd, demo_cmd, pending
 from faceattr.data.errors import DataError
 
 #: Sub-commands in the order ``faceattr --help`` lists them.
-COMMANDS = [data_cmd, *pending.PENDING]
+COMMANDS = [data_cmd, *pending.PENDING, demo_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

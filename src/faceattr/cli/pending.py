@@ -36,5 +36,4 @@ PENDING = [
     Pending("benchmark", "speed of every backbone and runtime on this machine", 7),
     Pending("experiment", "reproduce a paper's experiments (paper000, paper004)", 5),
     Pending("serve", "HTTP service with a web page", 8),
-    Pending("demo", "analyse a sample photo with the bundled model", 7),
 ]

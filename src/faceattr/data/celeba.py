@@ -241,6 +241,11 @@ class CelebA(Dataset):
             "identity": int(self.index.identity[r]),
         }
 
+    def label_arrays(self) -> dict[str, np.ndarray]:
+        """All labels at once: ``attrs (N, A)``, ``gender (N,)``, ``landmarks (N, 5, 2)``."""
+        return {"attrs": self.index.attrs[self.rows].astype(np.float32),
+                "gender": self.gender, "landmarks": self.index.landmarks[self.rows].copy()}
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         sample = self.labels(i)
         sample["image"] = load_rgb(self.image_path(i))

@@ -148,6 +148,15 @@ class MTFL(Dataset):
             "pose": int(self.index.pose[r]),
         }
 
+    def label_arrays(self) -> dict[str, np.ndarray]:
+        """All labels at once: ``attrs (N, A)`` (NaN where MTFL has none), ``gender (N,)``,
+        ``landmarks (N, 5, 2)``."""
+        attrs = np.full((len(self.rows), len(self.attr_names)), np.nan, dtype=np.float32)
+        for dst, src in self._columns:
+            attrs[:, dst] = self.index.attrs[self.rows, src]
+        return {"attrs": attrs, "gender": self.gender.astype(np.float32),
+                "landmarks": self.index.landmarks[self.rows].copy()}
+
     def __getitem__(self, i: int) -> dict[str, Any]:
         sample = self.labels(i)
         sample["image"] = load_rgb(self.image_path(i))

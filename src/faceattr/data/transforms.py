@@ -196,6 +196,23 @@ class Normalize:
         return f"Normalize(mean={self.mean}, std={self.std})"
 
 
+def normalize_batch(images: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,
+                    std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
+    """``(N, 3, H, W)`` uint8 batch -> float32 normalised batch, in one vectorised pass.
+
+    Equal to applying :class:`Normalize` per sample, but much cheaper on a CPU: used by the
+    training loop with the decode-once cache, whose samples stay uint8 until batched. A
+    channels-last input gives a channels-last output without any extra copy.
+    """
+    channels_last = images.is_contiguous(memory_format=torch.channels_last)
+    nhwc = images.permute(0, 2, 3, 1)  # a view; contiguous when the input is channels-last
+    scale = torch.tensor([1.0 / (255.0 * s) for s in std], dtype=torch.float32)
+    shift = torch.tensor([-m / s for m, s in zip(mean, std, strict=True)], dtype=torch.float32)
+    out = nhwc.to(torch.float32).mul_(scale).add_(shift)  # x / 255 / std - mean / std
+    out = out.permute(0, 3, 1, 2)
+    return out if channels_last else out.contiguous()
+
+
 def build(img_size: int = 224, resize: int | None = 256, *, train: bool = False,
           flip_p: float = 0.5, normalize: bool = True) -> Compose:
     """The papers' pipeline: resize shorter side to ``resize``, centre-crop ``img_size``,
