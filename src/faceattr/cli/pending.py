@@ -29,7 +29,6 @@ class Pending:
 
 
 PENDING = [
-    Pending("train", "train a model from a YAML config", 3),
     Pending("evaluate", "evaluate a run or checkpoint and write metrics + report", 4),
     Pending("predict", "attributes, gender and landmarks for photos", 7),
     Pending("export", "export a model to ONNX (fp32 or int8)", 7),

@@ -214,9 +214,11 @@ def normalize_batch(images: torch.Tensor, mean: Sequence[float] = IMAGENET_MEAN,
 
 
 def build(img_size: int = 224, resize: int | None = 256, *, train: bool = False,
-          flip_p: float = 0.5, normalize: bool = True) -> Compose:
+          flip_p: float = 0.5, normalize: bool = True,
+          mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> Compose:
     """The papers' pipeline: resize shorter side to ``resize``, centre-crop ``img_size``,
-    (train only) random horizontal flip, to tensor, ImageNet normalisation.
+    (train only) random horizontal flip, to tensor, normalisation (ImageNet unless the
+    backbone says otherwise).
 
     ``resize=None`` keeps the papers' 256/224 ratio: ``resize = ceil(img_size * 256 / 224)``.
     """
@@ -226,5 +228,5 @@ def build(img_size: int = 224, resize: int | None = 256, *, train: bool = False,
         steps.append(RandomHorizontalFlip(flip_p))
     steps.append(ToTensor())
     if normalize:
-        steps.append(Normalize())
+        steps.append(Normalize(mean, std))
     return Compose(steps)
