@@ -8,12 +8,12 @@ import sys
 from collections.abc import Sequence
 
 from faceattr import __version__
-from faceattr.cli import data_cmd, demo_cmd, pending, train_cmd
+from faceattr.cli import data_cmd, demo_cmd, export_cmd, pending, train_cmd
 from faceattr.data.errors import DataError
 from faceattr.training.config import ConfigError
 
 #: Sub-commands in the order ``faceattr --help`` lists them.
-COMMANDS = [data_cmd, train_cmd, *pending.PENDING, demo_cmd]
+COMMANDS = [data_cmd, train_cmd, export_cmd, *pending.PENDING, demo_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.run(args) or 0)
-    except (DataError, ConfigError) as err:
+    except (DataError, ConfigError, FileNotFoundError) as err:
         print(f"faceattr {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -211,7 +211,7 @@ def fit(config: dict[str, Any], *, data_root: str | Path, out_dir: str | Path,
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + float(v.detach()) * n
             bar.update(1)
-            bar.set_postfix(loss=f"{totals['loss'] / seen:.4f}",
+            bar.set_postfix(loss=f"{totals['loss'] / seen:.4f}", refresh=False,
                             img_s=f"{seen * info.world_size / (time.perf_counter() - start):.1f}")
         bar.close()
         train_seconds = time.perf_counter() - start
