@@ -60,3 +60,16 @@ def test_export_cli_int8(run_dir: Path, celeba_root: Path, tmp_path: Path) -> No
 def test_export_missing_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", str(tmp_path / "nope"), "--out", str(tmp_path / "x.onnx")]) == 2
     assert "no such checkpoint or run folder" in capsys.readouterr().err
+
+
+def test_benchmark_cli_writes_figures(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    assert main(["benchmark", "--backbones", "mobilenet_v2", "--heads", "single,multiple",
+                 "--size", "64", "--runs", "3", "--batch", "2", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [r["heads"] for r in report["results"]] == ["single", "multiple"]
+    row = report["results"][0]
+    assert row["params"] == 2_275_112 and row["mflops"] > 0
+    for runtime in ("pytorch", "onnx_fp32", "onnx_int8"):
+        assert 0 < row[runtime]["p50_ms"] <= row[runtime]["p95_ms"]
+        assert row[runtime]["images_per_s"] > 0
