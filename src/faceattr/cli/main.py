@@ -8,12 +8,20 @@ import sys
 from collections.abc import Sequence
 
 from faceattr import __version__
-from faceattr.cli import benchmark_cmd, data_cmd, demo_cmd, export_cmd, pending, train_cmd
+from faceattr.cli import (
+    benchmark_cmd,
+    data_cmd,
+    demo_cmd,
+    export_cmd,
+    pending,
+    predict_cmd,
+    train_cmd,
+)
 from faceattr.data.errors import DataError
 from faceattr.training.config import ConfigError
 
 #: Sub-commands in the order ``faceattr --help`` lists them.
-COMMANDS = [data_cmd, train_cmd, export_cmd, benchmark_cmd, *pending.PENDING, demo_cmd]
+COMMANDS = [data_cmd, train_cmd, predict_cmd, export_cmd, benchmark_cmd, *pending.PENDING, demo_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -30,7 +30,6 @@ class Pending:
 
 PENDING = [
     Pending("evaluate", "evaluate a run or checkpoint and write metrics + report", 4),
-    Pending("predict", "attributes, gender and landmarks for photos", 7),
     Pending("experiment", "reproduce a paper's experiments (paper000, paper004)", 5),
     Pending("serve", "HTTP service with a web page", 8),
 ]

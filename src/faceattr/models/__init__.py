@@ -20,6 +20,7 @@ from faceattr.models.heads import (
     SelfAttentionHead,
 )
 from faceattr.models.multitask import TASKS, FaceModel, build_model, count_parameters
+from faceattr.models.presets import create_model, list_models
 
 __all__ = [
     "TASKS",
@@ -33,6 +34,8 @@ __all__ = [
     "build_model",
     "count_parameters",
     "create_backbone",
+    "create_model",
     "list_backbones",
+    "list_models",
     "register_backbone",
 ]

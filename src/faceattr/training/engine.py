@@ -130,7 +130,8 @@ def fit(config: dict[str, Any], *, data_root: str | Path, out_dir: str | Path,
     for task in ("attributes", "gender", "landmarks"):
         if task in model.tasks:
             loss_spec.setdefault(task, {})
-    pos_weight = positive_weights(train_labels["attrs"]) if "attributes" in model.tasks else None
+    wants_weights = (loss_spec.get("attributes") or {}).get("pos_weight") is True
+    pos_weight = positive_weights(train_labels["attrs"]) if wants_weights else None
     criterion = build_loss(loss_spec, attr_pos_weight=pos_weight).to(device, runtime.dtype)
     params = list(model.parameters()) + list(criterion.parameters())
     optimizer = build_optimizer(params, config["optim"])
