@@ -183,3 +183,14 @@ def test_positive_weights_from_real_train_split(celeba_index) -> None:
     weights = positive_weights(labels).numpy()
     positives = labels.sum(0)
     np.testing.assert_allclose(weights, (len(labels) - positives) / positives, rtol=1e-5)
+
+
+def test_config_base_chain(tmp_path: Path) -> None:
+    (tmp_path / "base.yaml").write_text("name: base\ntrain: {epochs: 5, batch_size: 8}\n")
+    (tmp_path / "child.yaml").write_text("base: base.yaml\nname: child\ntrain: {epochs: 2}\n")
+    config = load_config(tmp_path / "child.yaml")
+    assert config["name"] == "child" and config["train"]["epochs"] == 2
+    assert config["train"]["batch_size"] == 8 and config["optim"]["name"] == "adam"
+    (tmp_path / "loop.yaml").write_text("base: loop.yaml\n")
+    with pytest.raises(ConfigError, match="loops back"):
+        load_config(tmp_path / "loop.yaml")

@@ -1,7 +1,8 @@
 """Experiment configs: plain YAML files in ``configs/``, one per experiment.
 
-A config is a nested dict. :func:`load_config` reads a file, merges it over
-:data:`DEFAULTS`, and applies command-line overrides written ``dotted.key=value`` where the
+A config is a nested dict. :func:`load_config` reads a file (which may name a ``base:`` file,
+relative to itself, that it extends), merges it over :data:`DEFAULTS`, and applies
+command-line overrides written ``dotted.key=value`` where the
 value is parsed as YAML (``train.epochs=3``, ``optim.name=sgd``, ``model.pretrained=false``).
 The resolved config is saved in the run folder so a run can always be repeated.
 """
@@ -19,7 +20,7 @@ DEFAULTS: dict[str, Any] = {
     "name": "run",
     "seed": 0,
     "model": {"backbone": "mobilenet_v2", "pretrained": True, "freeze_bn": False,
-              "heads": {"attributes": {"type": "multilabel", "dropout": 0.2}}},
+              "heads": {}},
     "loss": {"weighting": "fixed"},
     "data": {"img_size": 224, "resize": 256, "flip_p": 0.5, "fast": True, "workers": 2,
              "cache_dir": None, "train": [], "val": []},
@@ -67,19 +68,28 @@ def apply_overrides(config: dict[str, Any], overrides: Iterable[str]) -> dict[st
     return config
 
 
+def read_yaml(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """One config file with its ``base:`` chain resolved (the file's own keys win)."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    if path in _seen:
+        raise ConfigError(f"{path}: 'base' chain loops back to itself")
+    try:
+        user = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err})") from None
+    if not isinstance(user, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    base = user.pop("base", None)
+    if base is None:
+        return user
+    return merge(read_yaml(path.parent / base, (*_seen, path)), user)
+
+
 def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """Read a YAML config, merge it over :data:`DEFAULTS`, apply overrides."""
-    user: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            user = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            raise ConfigError(f"{path}: not valid YAML ({err})") from None
-        if not isinstance(user, dict):
-            raise ConfigError(f"{path}: top level must be a mapping")
+    """Read a YAML config (and its ``base``), merge it over :data:`DEFAULTS`, apply overrides."""
+    user = read_yaml(path) if path is not None else {}
     return apply_overrides(merge(DEFAULTS, user), overrides)
 
 
