@@ -57,12 +57,6 @@ def test_data_info_bad_root(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "neither a CelebA root" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command", ["evaluate", "experiment", "serve"])
-def test_pending_commands_say_so(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([command]) == 2
-    assert "not implemented yet" in capsys.readouterr().err
-
-
 def test_demo_runs_on_real_data(celeba_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--data", str(celeba_root.parent)]) == 0
     text = capsys.readouterr().out

@@ -12,16 +12,19 @@ from faceattr.cli import (
     benchmark_cmd,
     data_cmd,
     demo_cmd,
+    evaluate_cmd,
+    experiment_cmd,
     export_cmd,
-    pending,
     predict_cmd,
+    serve_cmd,
     train_cmd,
 )
 from faceattr.data.errors import DataError
 from faceattr.training.config import ConfigError
 
 #: Sub-commands in the order ``faceattr --help`` lists them.
-COMMANDS = [data_cmd, train_cmd, predict_cmd, export_cmd, benchmark_cmd, *pending.PENDING, demo_cmd]
+COMMANDS = [data_cmd, train_cmd, evaluate_cmd, predict_cmd, export_cmd, benchmark_cmd,
+            experiment_cmd, serve_cmd, demo_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:
