@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,21 +11,12 @@ from PIL import Image
 
 from faceattr.data.errors import ImageDecodeError
 from faceattr.data.images import load_rgb, to_rgb
+from helpers import png_header_only
 
 
 @pytest.fixture(scope="module")
 def real_jpeg(celeba_root: Path) -> bytes:
     return (celeba_root / "img_align_celeba" / "000004.jpg").read_bytes()
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose IHDR claims width x height, with one tiny IDAT (never fully decodable)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
 
 
 def test_real_jpeg_decodes_to_rgb(real_jpeg: bytes, celeba_root: Path) -> None:
@@ -74,7 +63,7 @@ def test_text_file_is_not_an_image(tmp_path: Path) -> None:
 
 def test_huge_dimensions_rejected_before_decoding() -> None:
     with pytest.raises(ImageDecodeError, match=r"decompression bomb"):
-        load_rgb(_png_header_only(20000, 20000))
+        load_rgb(png_header_only(20000, 20000))
 
 
 def test_tiny_image_rejected() -> None:

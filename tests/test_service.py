@@ -9,11 +9,9 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
-import struct
 import threading
 import time
 import warnings
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +23,7 @@ from PIL import Image
 from faceattr.serving import ServiceSettings, create_app
 from faceattr.serving.deps import get_analyzer
 from faceattr.training import fit, load_config
+from helpers import png_header_only
 
 with warnings.catch_warnings():  # "Using httpx with starlette.testclient is deprecated"
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
@@ -64,15 +63,6 @@ def client(model_dir: Path) -> Iterator[Any]:
 
 def _post(client: Any, data: bytes, name: str = "face.jpg", field: str = "image") -> Any:
     return client.post("/v1/analyze", files={field: (name, data)})
-
-
-def _png_header_only(width: int, height: int) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 16)) + chunk(b"IEND", b""))
 
 
 def _encode(image: Image.Image, fmt: str) -> bytes:
@@ -140,10 +130,10 @@ BAD_INPUTS: dict[str, tuple[Callable[[bytes], dict[str, Any]], int, str, str]] =
                                                                  "PNG"))}},
                 422, "invalid_image", "at least 8 pixels"),
     "20000x20000 png header": (lambda j: {"files": {"image": ("b.png",
-                                                              _png_header_only(20000, 20000))}},
+                                                              png_header_only(20000, 20000))}},
                                413, "image_too_large", "decompression bomb"),
     "7000x7000 png header": (lambda j: {"files": {"image": ("b.png",
-                                                            _png_header_only(7000, 7000))}},
+                                                            png_header_only(7000, 7000))}},
                              413, "image_too_large", "over the limit of 40,000,000"),
     "wrong field name": (lambda j: {"files": {"file": ("face.jpg", j)}}, 422,
                          "invalid_request", "field 'image'"),

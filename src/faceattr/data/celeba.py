@@ -155,20 +155,10 @@ def load_celeba_index(root: str | Path) -> CelebAIndex:
 
     landmarks = np.full((len(files), 5, 2), np.nan, dtype=np.float32)
     if (root / LANDMARK_FILE).is_file():
-        lm_files, lm = read_landmarks(root / LANDMARK_FILE)
-        lm_row = {f: i for i, f in enumerate(lm_files)}
-        for i, f in enumerate(files):
-            j = lm_row.get(f)
-            if j is not None:
-                landmarks[i] = lm[j]
+        _fill_rows(landmarks, files, *read_landmarks(root / LANDMARK_FILE))
     bboxes = np.full((len(files), 4), np.nan, dtype=np.float32)
     if (root / BBOX_FILE).is_file():
-        bb_files, bb = read_bboxes(root / BBOX_FILE)
-        bb_row = {f: i for i, f in enumerate(bb_files)}
-        for i, f in enumerate(files):
-            j = bb_row.get(f)
-            if j is not None:
-                bboxes[i] = bb[j]
+        _fill_rows(bboxes, files, *read_bboxes(root / BBOX_FILE))
     index = CelebAIndex(
         root=root, files=files, attr_names=attr_names, attrs=attrs,
         partition=np.array([partition[f] for f in files], dtype=np.int8),
@@ -179,6 +169,16 @@ def load_celeba_index(root: str | Path) -> CelebAIndex:
     for reason, count in index.skipped.items():
         log.info("CelebA %s: skipped %d %s", root, count, reason)
     return index
+
+
+def _fill_rows(out: np.ndarray, files: list[str], table_files: list[str],
+               values: np.ndarray) -> None:
+    """``out[i] = values[j]`` where ``files[i] == table_files[j]``; other rows stay NaN."""
+    row = {f: j for j, f in enumerate(table_files)}
+    for i, f in enumerate(files):
+        j = row.get(f)
+        if j is not None:
+            out[i] = values[j]
 
 
 class CelebA(Dataset):
